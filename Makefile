@@ -1,0 +1,40 @@
+# Two commands on a fresh clone:  `make run` (set up + run the main job)  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED_MODELS ?= ../shared/models/efficientpose
+MODEL_DIR ?= models/weights
+
+.PHONY: setup models run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch is pinned to the CPU wheel this machine carries; a bare `torch` would pull CUDA builds.
+setup: $(BIN)/python models
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[cpu,train,dev]'
+
+# Link the openly licensed EfficientPose weights (never committed) into the model directory.
+models:
+	@mkdir -p $(MODEL_DIR)
+	@if [ -d "$(SHARED_MODELS)" ]; then \
+	  for f in $(SHARED_MODELS)/*.onnx; do ln -sf "$$(cd "$$(dirname $$f)" && pwd)/$$(basename $$f)" $(MODEL_DIR)/; done; \
+	  echo "pose weights linked from $(SHARED_MODELS) into $(MODEL_DIR)"; \
+	else echo "no $(SHARED_MODELS): copy the EfficientPose .onnx files into $(MODEL_DIR) (see README)"; fi
+
+run: setup
+	$(BIN)/earlycp models list
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(MODEL_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,107 @@
+"""Errors as values with stable codes.
+
+Raised where bad input is first seen and rendered once at each edge: ``error[CODE]: …`` on
+the CLI, RFC 9457 problem details in the API, a sentence in the dashboard. The message is
+written for a clinician, not a programmer; ``detail`` may add technical context.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable, machine-readable error codes. Never rename a member: clients match on them."""
+
+    def __new__(cls, value: str, http_status: int, message: str) -> ErrorCode:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.http_status = http_status  # type: ignore[attr-defined]
+        member.message = message  # type: ignore[attr-defined]
+        return member
+
+    # --- input video -------------------------------------------------------------------
+    FILE_NOT_FOUND = ("FILE_NOT_FOUND", 404, "The file could not be found.")
+    EMPTY_FILE = ("EMPTY_FILE", 422, "The uploaded file is empty.")
+    NOT_A_VIDEO = (
+        "NOT_A_VIDEO",
+        415,
+        "The file is not a video. Please upload the original recording (MP4, MOV, MKV or AVI).",
+    )
+    UNSUPPORTED_CODEC = (
+        "UNSUPPORTED_CODEC",
+        415,
+        "The video uses a compression format EarlyCP cannot read. Please export it as H.264 MP4.",
+    )
+    CORRUPT_VIDEO = (
+        "CORRUPT_VIDEO",
+        422,
+        "The video is damaged or incomplete (it stops before its stated end). "
+        "Please upload the complete original recording.",
+    )
+    VIDEO_TOO_SHORT = (
+        "VIDEO_TOO_SHORT",
+        422,
+        "The video is too short: at least 5 seconds of movement are needed for one analysis window.",
+    )
+    VIDEO_TOO_LONG = (
+        "VIDEO_TOO_LONG",
+        422,
+        "The video is too long: recordings of up to 10 minutes are accepted. Please trim it.",
+    )
+    RESOLUTION_OUT_OF_RANGE = (
+        "RESOLUTION_OUT_OF_RANGE",
+        422,
+        "The video resolution is outside the supported range (from 576×720 up to 2160×3840).",
+    )
+    FRAME_RATE_OUT_OF_RANGE = (
+        "FRAME_RATE_OUT_OF_RANGE",
+        422,
+        "The video frame rate is outside the supported range (24 to 60 frames per second).",
+    )
+    NO_PERSON = (
+        "NO_PERSON",
+        422,
+        "No infant could be found in the video. Check that the whole infant is visible, "
+        "lying on the back in the middle of the picture.",
+    )
+    # --- skeletons and reports ----------------------------------------------------------
+    INVALID_SKELETON = ("INVALID_SKELETON", 422, "The skeleton file is not a valid EarlyCP skeleton.")
+    SKELETON_TOO_SHORT = (
+        "SKELETON_TOO_SHORT",
+        422,
+        "The movement recording is too short: at least 5 seconds are needed for one analysis window.",
+    )
+    LAYOUT_MISMATCH = (
+        "LAYOUT_MISMATCH",
+        422,
+        "The skeleton's keypoint layout does not match the one the selected model was trained on.",
+    )
+    INVALID_INPUT = ("INVALID_INPUT", 422, "The request is not valid.")
+    # --- models --------------------------------------------------------------------------
+    MODEL_NOT_FOUND = ("MODEL_NOT_FOUND", 500, "A model file needed for the analysis is missing.")
+    MODEL_CHECKSUM_MISMATCH = (
+        "MODEL_CHECKSUM_MISMATCH",
+        500,
+        "A model file is damaged or is not the expected version.",
+    )
+    UNKNOWN_MODEL = ("UNKNOWN_MODEL", 422, "The requested model is not installed.")
+
+    @property
+    def status(self) -> int:
+        return self.http_status  # type: ignore[attr-defined,no-any-return]
+
+
+class EarlyCPError(Exception):
+    """An expected failure with a stable code, a clinician-readable message and detail."""
+
+    def __init__(self, code: ErrorCode, detail: str | None = None, message: str | None = None) -> None:
+        self.code = code
+        self.message = message or code.message  # type: ignore[attr-defined]
+        self.detail = detail
+        super().__init__(f"{code.value}: {self.message}" + (f" ({detail})" if detail else ""))
+
+    def cli_line(self) -> str:
+        """The one stderr line the CLI prints for this error."""
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"error[{self.code.value}]: {self.message}{extra}"
