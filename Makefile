@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHARED_MODELS ?= ../shared/models/efficientpose
 MODEL_DIR ?= models/weights
 
-.PHONY: setup models run test lint bench clean
+.PHONY: setup models run test lint bench clean demo-ensemble
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,13 @@ test: setup
 
 clean:
 	rm -rf $(VENV) $(MODEL_DIR) .pytest_cache .ruff_cache
+
+# Rebuild the shipped demo ensemble from scratch on a synthetic cohort (docs/training.md; ~CPU minutes).
+DEMO := build/demo
+DEMO_RECIPE := models/ensembles/demo-synthetic-mpii16/recipe
+demo-ensemble:
+	rm -rf $(DEMO)
+	$(BIN)/earlycp synth cohort --out $(DEMO)/cohort --n 100 --layout mpii16 --seed 2026 --cp-share 0.3 --duration 30
+	$(BIN)/earlycp train search $(DEMO)/cohort/cohort.csv --out $(DEMO)/search $$(cat $(DEMO_RECIPE)/search.args) --space $(DEMO_RECIPE)/space.json
+	$(BIN)/earlycp train cv $(DEMO)/cohort/cohort.csv --search $(DEMO)/search --out $(DEMO)/cv $$(cat $(DEMO_RECIPE)/cv.args)
+	$(BIN)/earlycp train export $(DEMO)/cv --name demo-synthetic-mpii16 --out models/ensembles/demo-synthetic-mpii16 --search $(DEMO)/search --card $(DEMO_RECIPE)/card.json

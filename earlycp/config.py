@@ -51,6 +51,26 @@ class Settings(BaseSettings):
         default="auto", description="'auto' (CUDA when available, else CPU), 'cuda' or 'cpu'."
     )
     max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, description="Largest accepted upload.")
+    webhook_secret: str = Field(
+        default="",
+        description="Secret for signing job notifications to callback_url (Standard Webhooks, "
+        "'whsec_<base64>' or raw text); empty disables callbacks.",
+    )
+    webhook_attempts: int = Field(default=5, ge=1, description="Delivery attempts per job notification.")
+    job_time_limit_s: int = Field(
+        default=3600, ge=10, description="Hard time limit of one analysis job (Celery task_time_limit)."
+    )
+    visibility_timeout_s: int = Field(
+        default=7200,
+        ge=5,
+        description="Redis broker visibility timeout: an unacknowledged job is redelivered after this; "
+        "must exceed the longest job.",
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        description="Embedded mode (no broker) migrates its SQLite database at start-up; distributed "
+        "deployments always require 'earlycp db upgrade'.",
+    )
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data directory."""

@@ -78,6 +78,17 @@ class ErrorCode(StrEnum):
         "The skeleton's keypoint layout does not match the one the selected model was trained on.",
     )
     INVALID_INPUT = ("INVALID_INPUT", 422, "The request is not valid.")
+    TRUNK_NOT_TRACKED = (
+        "TRUNK_NOT_TRACKED",
+        422,
+        "The infant's chest and pelvis could not be tracked reliably, so the movements cannot be "
+        "measured. Check that the whole infant is visible and lit, lying on the back.",
+    )
+    INVALID_PREDICTIONS = (
+        "INVALID_PREDICTIONS",
+        422,
+        "The predictions file is not valid: it needs the columns infant_id, risk (0 to 1) and cp (0 or 1).",
+    )
     # --- models --------------------------------------------------------------------------
     MODEL_NOT_FOUND = ("MODEL_NOT_FOUND", 500, "A model file needed for the analysis is missing.")
     MODEL_CHECKSUM_MISMATCH = (
@@ -86,6 +97,58 @@ class ErrorCode(StrEnum):
         "A model file is damaged or is not the expected version.",
     )
     UNKNOWN_MODEL = ("UNKNOWN_MODEL", 422, "The requested model is not installed.")
+    ENSEMBLE_OUTPUT_INVALID = (
+        "ENSEMBLE_OUTPUT_INVALID",
+        500,
+        "The prediction model returned invalid values; no risk can be given. Please report this.",
+    )
+
+    # --- service (API, jobs, database) ----------------------------------------------------
+    UNAUTHORIZED = (
+        "UNAUTHORIZED",
+        401,
+        "Sign-in is required: the access token is missing, unknown or revoked.",
+    )
+    FORBIDDEN = ("FORBIDDEN", 403, "Your role does not allow this action.")
+    NOT_FOUND = ("NOT_FOUND", 404, "The requested item does not exist (it may have been deleted).")
+    UPLOAD_TOO_LARGE = ("UPLOAD_TOO_LARGE", 413, "The file is larger than this site accepts.")
+    UNSUPPORTED_MEDIA_TYPE = (
+        "UNSUPPORTED_MEDIA_TYPE",
+        415,
+        "The upload must be sent as a form (multipart/form-data) with the video in the field 'file'.",
+    )
+    IDEMPOTENCY_CONFLICT = (
+        "IDEMPOTENCY_CONFLICT",
+        409,
+        "This request repeats an earlier one (same Idempotency-Key) with different content.",
+    )
+    JOB_NOT_CANCELLABLE = (
+        "JOB_NOT_CANCELLABLE",
+        409,
+        "The analysis has already finished and cannot be cancelled.",
+    )
+    JOB_CANCELLED = ("JOB_CANCELLED", 409, "The analysis was cancelled.")
+    ASSESSMENT_NOT_READY = ("ASSESSMENT_NOT_READY", 409, "The analysis has not finished yet.")
+    JOB_TIMED_OUT = (
+        "JOB_TIMED_OUT",
+        504,
+        "The analysis took longer than this site allows and was stopped. Please retry or contact support.",
+    )
+    DATABASE_NOT_MIGRATED = (
+        "DATABASE_NOT_MIGRATED",
+        503,
+        "The database is not up to date. An administrator must run 'earlycp db upgrade'.",
+    )
+    SERVICE_UNAVAILABLE = (
+        "SERVICE_UNAVAILABLE",
+        503,
+        "The service is temporarily unavailable. Please retry shortly.",
+    )
+    INTERNAL_ERROR = (
+        "INTERNAL_ERROR",
+        500,
+        "An unexpected error stopped the analysis. Please retry; if it happens again, report it.",
+    )
 
     @property
     def status(self) -> int:

@@ -36,8 +36,14 @@ def choose_providers(preference: str | None = None) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def create_session(path: Path, preference: str | None = None, threads: int | None = None):
-    """An InferenceSession with all graph optimisations; logs which provider is really active."""
+def create_session(
+    path: Path, preference: str | None = None, threads: int | None = None, *, spin: bool = True
+):
+    """An InferenceSession with all graph optimisations; logs which provider is really active.
+
+    ``spin=False`` stops idle intra-op threads from busy-waiting: needed when another thread
+    (e.g. the pose pipeline's video decoder) must share the same few CPU cores.
+    """
     ort = _ort()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -45,6 +51,8 @@ def create_session(path: Path, preference: str | None = None, threads: int | Non
     if threads:
         options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), sess_options=options, providers=choose_providers(preference))
     log.info("ONNX session %s on %s", Path(path).name, session.get_providers()[0])
     return session

@@ -7,7 +7,15 @@ import sys
 import typer
 
 from earlycp import __version__
-from earlycp.cli import models_cmd
+from earlycp.cli import (
+    analyze_cmd,
+    evaluate_cmd,
+    models_cmd,
+    serve_cmd,
+    skeleton_cmd,
+    synth_cmd,
+    train_cmd,
+)
 from earlycp.errors import EarlyCPError
 
 app = typer.Typer(
@@ -34,6 +42,12 @@ def _root(
 
 
 models_cmd.register(app)
+skeleton_cmd.register(app)
+evaluate_cmd.register(app)
+analyze_cmd.register(app)
+synth_cmd.register(app)
+train_cmd.register(app)
+serve_cmd.register(app)
 
 
 def main() -> None:
