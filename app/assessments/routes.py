@@ -1,0 +1,69 @@
+"""Assessments: the stored report (optionally re-derived at another threshold) and its FHIR form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from app.core.deps import CallerDep, SessionDep
+from app.core.tables import Assessment, Recording
+from app.fhir.risk_assessment import risk_assessment
+from earlycp.errors import EarlyCPError, ErrorCode
+
+router = APIRouter(prefix="/assessments", tags=["assessments"])
+
+
+def _load(session: SessionDep, assessment_id: str) -> Assessment:
+    row = session.get(Assessment, assessment_id)
+    if row is None:
+        raise EarlyCPError(ErrorCode.NOT_FOUND, detail=f"assessment {assessment_id}")
+    return row
+
+
+def _report(row: Assessment, threshold: float | None) -> dict[str, Any]:
+    if threshold is None:
+        return row.report
+    from worker.report import Report, rederive
+
+    return rederive(Report.model_validate(row.report), threshold).model_dump(mode="json")
+
+
+@router.get("/{assessment_id}")
+def get_assessment(
+    assessment_id: str,
+    session: SessionDep,
+    _: CallerDep,
+    threshold: float | None = Query(None, ge=0.0, le=1.0),
+) -> dict[str, Any]:
+    """The report; ``?threshold=`` recomputes classification and colours without inference."""
+    row = _load(session, assessment_id)
+    return {
+        "id": row.id,
+        "job_id": row.job_id,
+        "recording_id": row.recording_id,
+        "created_at": row.created_at.isoformat(),
+        "report": _report(row, threshold),
+    }
+
+
+@router.get("/{assessment_id}/fhir")
+def get_fhir(
+    assessment_id: str,
+    session: SessionDep,
+    _: CallerDep,
+    threshold: float | None = Query(None, ge=0.0, le=1.0),
+) -> JSONResponse:
+    row = _load(session, assessment_id)
+    recording = session.get(Recording, row.recording_id)
+    assert recording is not None
+    view = Assessment(
+        id=row.id,
+        job_id=row.job_id,
+        recording_id=row.recording_id,
+        risk=row.risk,
+        report=_report(row, threshold),
+        created_at=row.created_at,
+    )
+    return JSONResponse(risk_assessment(view, recording), media_type="application/fhir+json")
