@@ -25,8 +25,14 @@ models:
 	  echo "pose weights linked from $(SHARED_MODELS) into $(MODEL_DIR)"; \
 	else echo "no $(SHARED_MODELS): copy the EfficientPose .onnx files into $(MODEL_DIR) (see README)"; fi
 
+# The main job: the embedded service (SQLite, in-process worker, local files) with the dashboard.
+# A fresh admin token is printed first (last word of its line) to sign in at http://HOST:PORT/.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: setup
 	$(BIN)/earlycp models list
+	$(BIN)/earlycp tokens create --role admin --name "make run"
+	$(BIN)/earlycp serve --host $(HOST) --port $(PORT)
 
 lint:
 	$(BIN)/ruff check .

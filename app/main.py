@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 
 from app import admin
 from app.assessments import routes as assessments
@@ -66,6 +67,12 @@ def create_app(*, database_url: str | None = None, embedded: bool | None = None)
         from app.dashboard.routes import router as dashboard
 
         app.include_router(dashboard)
+
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            """Browsers land on the dashboard; EHR integrations use /api/v1 and /docs."""
+            return RedirectResponse("/dashboard/", status_code=307)
+
     except ImportError as exc:  # the dashboard is optional for a headless API replica
         log.warning("dashboard unavailable: %s", exc)
     return app

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     ensemble: str = Field(default="demo-synthetic-mpii16", description="Registered GCN ensemble name.")
     threshold: float = Field(default=0.25, ge=0.0, le=1.0, description="Default CP decision threshold.")
     pose_batch_size: int = Field(default=8, ge=1, le=1024, description="Frames per pose inference batch.")
+    pose_streams: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Pose inference calls in flight at once; 0: one per CPU core (max 4, each "
+        "single-threaded) on the CPU, 1 on a GPU.",
+    )
     intra_op_threads: int = Field(
         default=0, ge=0, description="ONNX Runtime threads per session; 0 lets ONNX Runtime decide."
     )

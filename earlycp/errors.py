@@ -7,6 +7,7 @@ written for a clinician, not a programmer; ``detail`` may add technical context.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -168,3 +169,16 @@ class EarlyCPError(Exception):
         """The one stderr line the CLI prints for this error."""
         extra = f" ({self.detail})" if self.detail else ""
         return f"error[{self.code.value}]: {self.message}{extra}"
+
+
+# A POSIX path of at least two components, not part of a URL ("https://host/x" is left alone).
+_SERVER_PATH = re.compile(r"(?<![\w:/.])/(?:[\w.+\-]+/)+([\w.+\-]+)")
+
+
+def public_text(text: str | None) -> str | None:
+    """Replace server file paths by their file name before text leaves the service.
+
+    Details from FFmpeg or the file system name the upload's location on the server, which tells
+    an outside caller about the host's layout; the file name alone keeps the sentence useful.
+    """
+    return None if text is None else _SERVER_PATH.sub(r"\1", text)

@@ -101,6 +101,18 @@ def test_non_video_is_refused_at_once_and_leaves_nothing(service: dict, tmp_path
     assert listing.json()["total"] == 0
 
 
+def test_a_truncated_video_is_refused_without_naming_server_paths(
+    service: dict, video: Path, tmp_path: Path
+) -> None:
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
+    response = upload(service["client"], service["tokens"]["clinician"], cut)
+    assert response.status_code in (415, 422), response.text
+    assert response.json()["code"] in {"CORRUPT_VIDEO", "NOT_A_VIDEO"}
+    assert str(service["data"]) not in response.text and "/tmp/" not in response.text
+    assert not any((service["data"] / "uploads").iterdir())
+
+
 def test_upload_over_the_limit_is_413_and_removed(service: dict, video: Path, monkeypatch) -> None:
     from earlycp.config import get_settings
 
@@ -130,6 +142,7 @@ def test_upload_queues_a_job_and_honours_idempotency(service: dict, video: Path)
     rec = client.get(f"/api/v1/recordings/{body['recording_id']}", headers=auth(token)).json()
     assert rec["sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
     assert rec["video"]["width"] == 720 and rec["job_status"] == "queued"
+    assert "path" not in rec["video"] and str(service["data"]) not in first.text + str(rec)
     # the message really is on the broker, waiting for a worker
     assert redis.Redis.from_url(f"{REDIS_URL}/{BROKER_DB}").llen("earlycp") == 1
 

@@ -14,12 +14,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-from fastapi import Form, Request, UploadFile  # module level: FastAPI resolves the string annotations
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -170,98 +170,90 @@ class _ThreadedServer:
         self.thread.join(timeout=10)
 
 
-def _problem(status: int, code: str, title: str, detail: str | None = None):
-    from fastapi.responses import JSONResponse
+def _analysed_recording(database_url: str, skeleton_path: Path) -> str:
+    """A recording whose stored file is a skeleton, analysed by the real worker code.
 
-    body = {"type": "about:blank", "status": status, "code": code, "title": title, "detail": detail}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-
-def _report_host_app(report, token: str, upload_dir: Path):
-    """The dashboard plus the API calls its pages make, answered from a real report.
-
-    Written while the service (app/) did not exist yet: thresholds are re-derived with the real
-    ``worker.report.rederive``, uploads are probed with the real ``worker.video.probe`` and
-    errors are rendered as problem+json with the real codes and sentences. When the service's
-    app factory lands, ``served`` should build that app instead (real tokens, upload → job →
-    assessment), keeping every browser test below unchanged.
+    The job runs through ``worker.tasks.execute_job`` (the code both the embedded and the Celery
+    worker run) and lands in the real tables; only pose estimation is skipped, because the file
+    is already a skeleton, so the report is the known one of ``_register_test_ensemble``.
     """
-    from fastapi import FastAPI
+    from sqlalchemy import select
 
-    from app.dashboard import router
-    from earlycp.errors import EarlyCPError, ErrorCode
-    from worker.report import rederive
-    from worker.video.probe import probe
+    from app.core.db import session_scope
+    from app.core.tables import Assessment, Job, Recording
+    from worker.tasks import execute_job
 
-    app = FastAPI()
-    app.include_router(router)
-
-    def unauthorised(request: Request):
-        if request.headers.get("authorization") != f"Bearer {token}":
-            return _problem(401, "UNAUTHORIZED", "Sign-in required", "The bearer token is not valid.")
-        return None
-
-    @app.get("/api/v1/recordings")
-    def recordings(request: Request):
-        return unauthorised(request) or {"items": [], "total": 0}
-
-    @app.get("/api/v1/assessments/{assessment_id}")
-    def assessment(assessment_id: str, request: Request, threshold: float | None = None):
-        if denied := unauthorised(request):
-            return denied
-        if assessment_id != "1":
-            return _problem(404, "NOT_FOUND", "This assessment could not be found.")
-        shown = report if threshold is None else rederive(report, threshold)
-        return json.loads(shown.model_dump_json())
-
-    @app.post("/api/v1/recordings", status_code=202)
-    async def upload(
-        request: Request,
-        file: UploadFile,
-        subject_id: str = Form(),
-        age_weeks: float = Form(),
-        recorded_on: str = Form(),
-    ):
-        if denied := unauthorised(request):
-            return denied
-        target = upload_dir / (file.filename or "upload")
-        target.write_bytes(await file.read())
-        try:
-            probe(target)
-        except EarlyCPError as exc:
-            return _problem(exc.code.status, exc.code.value, exc.message, exc.detail)
-        return _problem(
-            ErrorCode.INVALID_INPUT.status, "INVALID_INPUT", "Analysis is not available in this test server."
+    with session_scope(database_url) as session:
+        rec = Recording(
+            subject_id="infant-7",
+            age_weeks=12.0,
+            recorded_on=date(2026, 11, 2),
+            file_name="infant-7.mp4",
+            path=str(skeleton_path),
+            size_bytes=skeleton_path.stat().st_size,
+            sha256="0" * 64,
+            video={},
+            created_by="dashboard-test",
         )
-
-    return app
+        session.add(rec)
+        session.flush()
+        job = Job(recording_id=rec.id, threshold=0.25)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    assert execute_job(job_id, database_url=database_url) == "succeeded"
+    with session_scope(database_url) as session:
+        return str(session.scalars(select(Assessment.id).where(Assessment.job_id == job_id)).one())
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterator[Served]:
+    """The real service (create_app, embedded mode, SQLite) with a real token and assessment."""
     import os
 
+    import httpx
+
+    from app.auth.tokens import create_token
+    from app.core.db import dispose_engines, session_scope
+    from app.main import create_app
     from earlycp.config import get_settings
+    from worker.report import Report
 
     root = tmp_path_factory.mktemp("dashboard")
     models = root / "models"
     models.mkdir()
-    (root / "uploads").mkdir()
+    for onnx_file in (shared_dir / "models" / "efficientpose").glob("*.onnx"):
+        (models / onnx_file.name).symlink_to(onnx_file)
     name = _register_test_ensemble(models)
     skeleton_path = root / "infant.npz"
     _skeleton_with_movement(20.0).save_npz(skeleton_path)
-    saved = {k: os.environ.get(k) for k in ("EARLYCP_MODEL_DIR", "EARLYCP_DATA_DIR")}
-    os.environ["EARLYCP_MODEL_DIR"] = str(models)
-    os.environ["EARLYCP_DATA_DIR"] = str(root / "data")
+    env = {
+        "EARLYCP_MODEL_DIR": str(models),
+        "EARLYCP_DATA_DIR": str(root / "data"),
+        "EARLYCP_ENSEMBLE": name,
+        "EARLYCP_DATABASE_URL": None,
+        "EARLYCP_BROKER_URL": None,
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     get_settings.cache_clear()
     try:
-        from worker.pipeline import analyze
-
-        report = analyze(skeleton_path, ensemble=name, threshold=0.25).report
-        token = "test-clinician-token"
-        with _ThreadedServer(_report_host_app(report, token, root / "uploads")) as base:
-            yield Served(base=base, token=token, assessment_id="1", report=report)
+        url = get_settings().resolved_database_url()
+        with _ThreadedServer(create_app()) as base:  # embedded: migrates SQLite at start-up
+            with session_scope(url) as session:
+                _, token = create_token(session, "clinician", "dashboard test")
+            assessment_id = _analysed_recording(url, skeleton_path)
+            body = httpx.get(
+                f"{base}/api/v1/assessments/{assessment_id}", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            report = Report.model_validate(body["report"])
+            yield Served(base=base, token=token, assessment_id=assessment_id, report=report)
     finally:
+        dispose_engines()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -33,6 +33,33 @@ def test_subpixel_peaks_are_recovered() -> None:
     assert fine[..., 2].max() <= 0.8 + 1e-6
 
 
+def test_coarse_to_fine_search_finds_the_global_peak_of_smooth_maps() -> None:
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 224, size=(8, 16, 2))
+    maps = _gaussian_maps(centres, size=224, sigma=3.0)
+    maps += rng.uniform(0, 0.05, maps.shape).astype(np.float32)  # background clutter
+    assert np.array_equal(decode_heatmaps(maps), decode_heatmaps(maps, exact=True))
+
+
+def test_coarse_to_fine_search_on_real_heatmaps(shared_dir, test_media) -> None:
+    """The real model's maps: same peak, or a near-tie local peak of (almost) the same value."""
+    import cv2
+
+    from worker.pose.model import load_pose_model
+
+    model = load_pose_model("efficientpose-rt")
+    size = model.input_size
+    views = []
+    for photo in sorted((test_media / "mpii").glob("*.jpg")):
+        image = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
+        views.append(square_view(image, letterbox_box(image.shape[1], image.shape[0]), size)[0])
+    heatmaps = model.infer(model.normalise(np.stack(views)))
+    fast, exact = decode_heatmaps(heatmaps), decode_heatmaps(heatmaps, exact=True)
+    same = np.all(np.abs(fast[..., :2] - exact[..., :2]) < 1e-6, axis=-1)
+    assert same.mean() >= 0.95
+    assert np.all(exact[..., 2] - fast[..., 2] <= 0.002)
+
+
 def test_peaks_on_the_border_do_not_move() -> None:
     centres = np.array([[[0.5, 30.5], [63.5, 63.5]]])
     fine = decode_heatmaps(_gaussian_maps(centres), refine=True)

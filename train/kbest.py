@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -337,7 +336,7 @@ class KBestSearch:
             "phase2_trials": sum(1 for t in trials if t["phase"] == 2),
             "abandoned": sum(1 for t in trials if t["abandoned_at"] is not None),
             "auc_bins": bins,
-            "best_auc": best["auc"] if best else math.nan,
+            "best_auc": best["auc"] if best else None,  # JSON has no NaN
             "best_config": best["config"] if best else None,
             "final_temperature": self.state["temperature"],
             "population_topped_up": self.state.get("topped_up", False),

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.db import session_factory
 from app.core.tables import Assessment, Job, Recording, utcnow
@@ -111,14 +111,7 @@ def execute_job(job_id: str, *, database_url: str | None = None) -> str:
             job = session.get(Job, job_id)
             status = job.status if job else "missing"
             if job is not None and job.cancel_requested and job.status in ("queued", "running"):
-                _finish(
-                    factory,
-                    job_id,
-                    "cancelled",
-                    error_code=ErrorCode.JOB_CANCELLED.value,
-                    error_message=ErrorCode.JOB_CANCELLED.message,
-                )  # type: ignore[attr-defined]
-                status = "cancelled"
+                status = _cancel(factory, job_id)
             log.info("job %s not claimed (status %s)", job_id, status)
             return status
         job = session.get(Job, job_id)
@@ -164,14 +157,7 @@ def execute_job(job_id: str, *, database_url: str | None = None) -> str:
                 _finish(factory, job_id, "succeeded", stage="storing", progress=1.0)
         return "succeeded"
     except JobCancelled:
-        _finish(
-            factory,
-            job_id,
-            "cancelled",
-            error_code=ErrorCode.JOB_CANCELLED.value,
-            error_message=ErrorCode.JOB_CANCELLED.message,
-        )  # type: ignore[attr-defined]
-        return "cancelled"
+        return _cancel(factory, job_id)
     except EarlyCPError as exc:
         _finish(
             factory,
@@ -197,6 +183,18 @@ def execute_job(job_id: str, *, database_url: str | None = None) -> str:
             stage_seconds=progress.finish(),
         )
         return "failed"
+
+
+def _cancel(factory: sessionmaker, job_id: str) -> str:
+    """End a job whose cancellation was requested; the same record whether queued or running."""
+    _finish(
+        factory,
+        job_id,
+        "cancelled",
+        error_code=ErrorCode.JOB_CANCELLED.value,
+        error_message=ErrorCode.JOB_CANCELLED.message,  # type: ignore[attr-defined]
+    )
+    return "cancelled"
 
 
 def fail_job(job_id: str, code: ErrorCode, detail: str, *, database_url: str | None = None) -> bool:

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from earlycp.errors import EarlyCPError, ErrorCode
+from earlycp.errors import EarlyCPError, ErrorCode, public_text
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("earlycp.api")
@@ -36,7 +36,7 @@ def problem(
         "title": message or code.message,  # type: ignore[attr-defined]
         "status": code.status,
         "code": code.value,
-        "detail": detail or message or code.message,  # type: ignore[attr-defined]
+        "detail": public_text(detail) or message or code.message,  # type: ignore[attr-defined]
         "instance": request.url.path,
     }
     return JSONResponse(body, status_code=code.status, media_type=MEDIA_TYPE, headers=headers)

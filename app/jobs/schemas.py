@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from app.core.tables import Job
+from earlycp.errors import public_text
 
 
 class JobOut(BaseModel):
@@ -27,7 +28,11 @@ class JobOut(BaseModel):
     def of(cls, job: Job, assessment_id: str | None) -> JobOut:
         error = None
         if job.error_code:
-            error = {"code": job.error_code, "message": job.error_message, "detail": job.error_detail}
+            error = {
+                "code": job.error_code,
+                "message": job.error_message,
+                "detail": public_text(job.error_detail),
+            }
         return cls(
             id=job.id,
             recording_id=job.recording_id,

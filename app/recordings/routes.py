@@ -48,7 +48,7 @@ def _out(session: SessionDep, rec: Recording) -> RecordingOut:
         file_name=rec.file_name,
         size_bytes=rec.size_bytes,
         sha256=rec.sha256,
-        video=rec.video or {},
+        video={k: v for k, v in (rec.video or {}).items() if k != "path"},  # server-side only
         created_at=rec.created_at,
         job_id=job.id if job else None,
         job_status=job.status if job else None,

@@ -45,6 +45,12 @@ def register(app: typer.Typer) -> None:
         space: Path = typer.Option(
             None, "--space", exists=True, help="JSON {choice: [alternatives]} restricting the search space."
         ),
+        stop_first: float = typer.Option(
+            0.75, "--stop-first", help="Early-stopping AUC floor at the first check (published 0.75)."
+        ),
+        stop_step: float = typer.Option(
+            0.025, "--stop-step", help="Rise of the floor per check (published 0.025, nine checks)."
+        ),
         seed: int = typer.Option(0, "--seed", help="Search seed."),
         split_seed: int = typer.Option(0, "--split-seed", help="Seed of the stratified split."),
         threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
@@ -57,7 +63,13 @@ def register(app: typer.Typer) -> None:
         if space:
             sp.update(json.loads(space.read_text()))
         cfg = SearchConfig(
-            k=k, epochs=epochs, keep_threshold=keep_threshold, max_trials=max_trials or None, seed=seed
+            k=k,
+            epochs=epochs,
+            keep_threshold=keep_threshold,
+            stop_first=stop_first,
+            stop_step=stop_step,
+            max_trials=max_trials or None,
+            seed=seed,
         )
         bar = tqdm(total=epochs, desc="trial 0", unit="epoch", leave=False)
 
