@@ -18,6 +18,7 @@ from app import admin
 from app.assessments import routes as assessments
 from app.core import health, problems
 from app.core.migrate import check_migrated, upgrade
+from app.fhir import routes as fhir
 from app.jobs import routes as jobs
 from app.recordings import routes as recordings
 from earlycp import __version__
@@ -59,8 +60,9 @@ def create_app(*, database_url: str | None = None, embedded: bool | None = None)
     app.state.embedded_worker = None
     problems.install(app)
     api = APIRouter(prefix="/api/v1")
-    for module in (recordings, jobs, assessments, admin):
+    for module in (recordings, jobs, assessments, admin, fhir):
         api.include_router(module.router)
+    api.include_router(assessments.fhir_router)
     app.include_router(api)
     app.include_router(health.router)
     try:

@@ -216,6 +216,7 @@ def _skeleton_recording(service: dict, tmp_path: Path, callback: str | None = No
 
 
 def test_worker_result_through_rest_fhir_skeleton_webhook_and_delete(service: dict, tmp_path: Path) -> None:
+    from fhir.resources.R4B.media import Media
     from fhir.resources.R4B.riskassessment import RiskAssessment
 
     from worker.tasks import execute_job, run_and_notify
@@ -251,6 +252,15 @@ def test_worker_result_through_rest_fhir_skeleton_webhook_and_delete(service: di
     assert resource.basis[0].reference == f"Media/{rec_id}"
     assert "NOT CLINICALLY VALIDATED" in resource.note[0].text
     assert "service-test" in resource.method.text
+    # the FHIR base /api/v1/fhir resolves both resources, the basis reference included
+    base = "/api/v1/fhir"
+    assert client.get(f"{base}/RiskAssessment/{job['assessment_id']}", headers=auth(token)).json() == fhir
+    media = client.get(f"{base}/{resource.basis[0].reference}", headers=auth(token))
+    assert media.headers["content-type"].startswith("application/fhir+json")
+    medium = Media.model_validate(media.json())
+    assert medium.type.coding[0].code == "video" and medium.identifier[0].value == "0" * 64
+    assert medium.subject.identifier.value == resource.subject.identifier.value
+    assert_problem(client.get(f"{base}/Media/nope", headers=auth(token)), 404, "NOT_FOUND")
     # the callback: retried after a 503, then delivered with a valid Standard Webhooks signature
     assert len(_Receiver.received) == 1
     headers, body = _Receiver.received[0]
@@ -264,7 +274,9 @@ def test_worker_result_through_rest_fhir_skeleton_webhook_and_delete(service: di
     assert npz.status_code == 200 and npz.content[:2] == b"PK"
     csv = client.get(f"/api/v1/recordings/{rec_id}/skeleton?format=csv", headers=auth(token))
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    metrics = client.get("/metrics").text
+    assert_problem(client.get("/metrics"), 401, "UNAUTHORIZED")
+    assert_problem(client.get("/metrics", headers=auth(token)), 403, "FORBIDDEN")
+    metrics = client.get("/metrics", headers=auth(service["tokens"]["admin"])).text
     assert 'earlycp_jobs{status="succeeded"} 1.0' in metrics
     skeleton_file = service["data"] / "skeletons" / f"{rec_id}.npz"
     assert skeleton_file.is_file()

@@ -13,6 +13,8 @@ from app.fhir.risk_assessment import risk_assessment
 from earlycp.errors import EarlyCPError, ErrorCode
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
+#: The same resource at its place under the FHIR base (/api/v1/fhir/RiskAssessment/{id}).
+fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 
 def _load(session: SessionDep, assessment_id: str) -> Assessment:
@@ -49,6 +51,7 @@ def get_assessment(
 
 
 @router.get("/{assessment_id}/fhir")
+@fhir_router.get("/RiskAssessment/{assessment_id}")
 def get_fhir(
     assessment_id: str,
     session: SessionDep,

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from sqlalchemy import func, select, text
 
 from app.core.db import session_factory
+from app.core.deps import AdminDep
 from app.core.tables import Job
 from earlycp.config import get_settings
 
@@ -62,8 +63,12 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics(request: Request) -> Response:
-    """Computed from the job table at scrape time, so every API replica reports the same."""
+def metrics(request: Request, _: AdminDep) -> Response:
+    """Computed from the job table at scrape time, so every API replica reports the same.
+
+    Admin token required: job counts and timings are operational data about a clinic; Prometheus
+    sends it with ``authorization: {type: Bearer, credentials_file: …}`` in its scrape config.
+    """
     registry = CollectorRegistry()
     by_status = Gauge("earlycp_jobs", "Jobs by status", ["status"], registry=registry)
     depth = Gauge("earlycp_queue_depth", "Jobs waiting to run", registry=registry)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -70,7 +71,7 @@ class Recording(Base):
     recorded_on: Mapped[date] = mapped_column(Date, index=True)
     file_name: Mapped[str] = mapped_column(String(500))
     path: Mapped[str] = mapped_column(Text)
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)  # uploads may exceed 2 GiB
     sha256: Mapped[str] = mapped_column(String(64))
     video: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)

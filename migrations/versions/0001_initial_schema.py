@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("recorded_on", sa.Date(), nullable=False),
         sa.Column("file_name", sa.String(length=500), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),  # uploads may exceed 2 GiB
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("video", sa.JSON(), nullable=False),
         sa.Column("callback_url", sa.Text(), nullable=True),
