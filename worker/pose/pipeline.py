@@ -16,6 +16,7 @@ seen at the model's full input resolution.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import av
 import cv2
 import numpy as np
 
@@ -37,9 +39,11 @@ from worker.science.layouts import Layout, get_layout
 from worker.science.resample import TARGET_RATE_HZ, resample_uniform
 from worker.skeleton.artefact import Skeleton
 from worker.skeleton.qc import PERSON_FRAME_SCORE, compute_qc, frame_scores, person_frames, require_person
-from worker.video.decode import iter_frames
+from worker.video.decode import iter_frames, sample_frames
 from worker.video.limits import CLINICAL_LIMITS, VideoLimits
 from worker.video.probe import VideoInfo, probe
+
+log = logging.getLogger(__name__)
 
 #: Pose runs on at most this many frames per second of video; the skeleton is 30 Hz anyway.
 POSE_MAX_FPS = 30.0
@@ -336,12 +340,16 @@ def search_person(
             view, vmap = square_view(image, (x0 / factor, y0 / factor, side / factor), size)
             views.append(view)
             maps.append(vmap * np.array([factor, factor, factor, factor]))
-    keypoints = []
-    for start in range(0, len(views), batch_size):
+
+    def estimate(start: int) -> np.ndarray:
         batch = model.normalise(np.stack(views[start : start + batch_size]))
         decoded = model.decode(model.infer(batch))
         xy = to_frame(decoded[..., :2].astype(np.float64), np.stack(maps[start : start + batch_size]))
-        keypoints.append(np.concatenate([xy, decoded[..., 2:3]], axis=-1))
+        return np.concatenate([xy, decoded[..., 2:3]], axis=-1)
+
+    # Some 400 views: as many calls in flight as the model has streams (see PoseModel).
+    with ThreadPoolExecutor(max_workers=model.streams, thread_name_prefix="pose-search") as pool:
+        keypoints = list(pool.map(estimate, range(0, len(views), batch_size)))
     kp = np.concatenate(keypoints).reshape(len(samples), len(windows), model.num_joints, 3)
     scores = frame_scores(kp.reshape(-1, model.num_joints, 3)).reshape(len(samples), len(windows))
     best = int(np.argmax(np.median(scores, axis=0)))
@@ -353,6 +361,30 @@ def search_person(
     centre = (lo + hi) / 2
     side = max(float((hi - lo).max()) * REFINE_MARGIN, min(frame_size) * min(SEARCH_SCALES))
     return np.array([centre[0] - side / 2, centre[1] - side / 2, side])
+
+
+def _seeked_samples(path: Path, info: VideoInfo) -> list[tuple[np.ndarray, float]]:
+    """``SEARCH_SAMPLES`` shrunk frames spread over the video, or [] where seeking fails."""
+    try:
+        return [_shrunk(f.image) for f in sample_frames(path, info, SEARCH_SAMPLES)]
+    except (av.error.FFmpegError, OSError, ValueError) as exc:  # e.g. an unseekable AVI index
+        log.info("seeking for person-search samples failed (%s); sampling during the pass", exc)
+        return []
+
+
+def letterbox_share(model: PoseModel, samples: list[tuple[np.ndarray, float]], batch_size: int) -> float:
+    """Share of sample frames in which the letterboxed whole frame shows a person."""
+    size = model.input_size
+    views = np.stack(
+        [square_view(image, letterbox_box(image.shape[1], image.shape[0]), size)[0] for image, _ in samples]
+    )
+    scores = np.concatenate(
+        [
+            frame_scores(model.decode(model.infer(model.normalise(views[s : s + batch_size]))))
+            for s in range(0, len(views), batch_size)
+        ]
+    )
+    return float((scores >= PERSON_FRAME_SCORE).mean())
 
 
 def _layout_order(model: PoseModel) -> tuple[Layout, list[int]]:
@@ -379,10 +411,11 @@ def estimate_skeleton(
 ) -> Skeleton:
     """Probe, run pose, resample to 30 Hz, quality-check: the Skeleton.
 
-    Pass 1 letterboxes whole frames (the manifest's pre-processing). If it finds the person in
-    fewer than 90 % of frames, windows are searched on 12 sample frames and, if a person shows
-    up, a pass on that static box replaces it. ``refine`` adds a pass on per-frame crops around
-    the skeleton so far.
+    12 frames spread over the video are decoded by seeking and letterboxed (the manifest's
+    pre-processing). If they show the person in fewer than 90 % of them, windows are searched on
+    them and the pass runs on that static box; otherwise, or if the box pass finds the person in
+    fewer than 90 % of frames, the pass letterboxes whole frames (and the better pass is kept).
+    ``refine`` adds a pass on per-frame crops around the skeleton so far.
 
     Raises the probe's refusal codes for unusable files and NO_PERSON when no person is found
     in enough frames; a weakly tracked person is kept, with warnings in ``skeleton.qc``.
@@ -396,31 +429,58 @@ def estimate_skeleton(
     if batch < 1:
         raise EarlyCPError(ErrorCode.INVALID_INPUT, detail=f"batch size must be ≥ 1, got {batch}")
     frame_size = (info.width, info.height)
-    spans = iter([(0.0, 0.5), (0.5, 0.25), (0.75, 0.25)] if refine else [(0.0, 0.85), (0.85, 0.15)])
+    progress_done = 0.0
 
     def stage(final: bool = False) -> Progress | None:
-        offset, share = next(spans)
-        if final:
-            share = 1.0 - offset
+        """Progress callback of the next pass: it gets 85 % of what is left (or all if final)."""
+        nonlocal progress_done
+        offset = progress_done
+        share = (1.0 - offset) * (1.0 if final else 0.85)
+        progress_done = offset + share
         if progress is None:
             return None
         return lambda f: progress(offset + share * f)
 
-    samples: list[tuple[np.ndarray, float]] = []
-    first = run_pass(model, path, info, batch_size=batch, progress=stage(), samples=samples)
-    passes = [first]
-    result = first
-    searched = refined = False
-    if person_frames(first.keypoints).mean() < SEARCH_BELOW_SHARE:
-        # The letterbox shows the infant too small (or not at all): look for them in windows.
+    def share(p: PassResult) -> float:
+        return float(person_frames(p.keypoints).mean()) if len(p.keypoints) else 0.0
+
+    # 1. Look at 12 frames spread over the video first (seeking: seconds, not a pass). When the
+    #    letterboxed frames miss the infant there, search windows and run the only pass on the
+    #    box: one pass instead of a wasted letterbox pass followed by a box pass.
+    samples = _seeked_samples(path, info)
+    passes: list[PassResult] = []
+    result: PassResult | None = None
+    searched = refined = search_tried = False
+    sampled_share = letterbox_share(model, samples, batch) if samples else 1.0
+    if sampled_share < SEARCH_BELOW_SHARE:
+        search_tried = True
         box = search_person(model, samples, frame_size, batch)
         if box is not None:
-            found = run_pass(
-                model, path, info, batch_size=batch, boxes=box[None], progress=stage(final=not refine)
-            )
+            found = run_pass(model, path, info, batch_size=batch, boxes=box[None], progress=stage())
             passes.append(found)
-            if person_frames(found.keypoints).mean() > person_frames(first.keypoints).mean():
+            # Keep it when it beats what letterboxing showed on the samples (the rule of the
+            # two-pass order, with the letterbox share estimated from the samples).
+            if share(found) >= SEARCH_BELOW_SHARE or share(found) > sampled_share:
                 result, searched = found, True
+    if result is None:
+        # 2. The manifest's way: whole letterboxed frames. Without seeked samples they are
+        #    collected during this pass; a search then follows it, with a second pass.
+        collect: list[tuple[np.ndarray, float]] | None = None if samples else []
+        final = not refine and bool(passes)
+        first = run_pass(model, path, info, batch_size=batch, progress=stage(final=final), samples=collect)
+        result = first
+        if passes and share(passes[0]) > share(first):
+            result, searched = passes[0], True
+        passes.append(first)
+        if not search_tried and share(first) < SEARCH_BELOW_SHARE:
+            box = search_person(model, samples or collect or [], frame_size, batch)
+            if box is not None:
+                found = run_pass(
+                    model, path, info, batch_size=batch, boxes=box[None], progress=stage(final=not refine)
+                )
+                passes.append(found)
+                if share(found) > share(first):
+                    result, searched = found, True
     del samples
     if refine:
         boxes = refine_boxes(result.keypoints[:, order], frame_size)

@@ -87,3 +87,33 @@ def iter_frames(
             ErrorCode.CORRUPT_VIDEO,
             detail=f"decoding stopped at {max(last_t, 0):.1f} s of {info.duration_s:.1f} s",
         )
+
+
+def sample_frames(path: str | Path, info: VideoInfo, count: int) -> list[DecodedFrame]:
+    """``count`` upright frames evenly spaced over the video, found by seeking.
+
+    Each seek lands on the keyframe before the target and decodes forward to it, so this costs
+    ``count`` keyframe intervals of decoding (a second or two of video each for phone and
+    camera recordings), not the whole file. Timestamps are seconds from the stream's start.
+    """
+    out: list[DecodedFrame] = []
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = float(stream.time_base)
+        start = stream.start_time or 0
+        for k in range(count):
+            target = (k + 0.5) * info.duration_s / count
+            container.seek(start + int(target / time_base), stream=stream, backward=True)
+            chosen = None
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                chosen = frame
+                if (frame.pts - start) * time_base + 1e-6 >= target:
+                    break
+            if chosen is not None:
+                t = (chosen.pts - start) * time_base
+                image = upright(chosen.to_ndarray(format="rgb24"), info.rotation)
+                out.append(DecodedFrame(index=k, timestamp=t, image=image))
+    return out
