@@ -102,6 +102,7 @@ def analyze(
         report_progress("probing", 0.0)
         info = probe(path)
         report_progress("probing", 1.0)
+        report_progress("pose", 0.0)  # sampling and the person search belong to pose, not probing
         skeleton = estimate_skeleton(
             path, pose_model=pose_entry.name, info=info, progress=lambda f: report_progress("pose", f)
         )
