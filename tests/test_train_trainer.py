@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from train.trainer import infant_auc, window_probabilities
+from train.trainer import infant_auc, infant_scores, window_probabilities
 
 
 class ReadsFeature(nn.Module):
@@ -35,6 +35,19 @@ def test_infant_auc_uses_median_over_windows() -> None:
     assert infant_auc(ReadsFeature(), val, labels) == pytest.approx(1.0)
     labels_flipped = {"cp": 0, "typ1": 0, "typ2": 1}  # typ2 has a high window, low median
     assert infant_auc(ReadsFeature(), val, labels_flipped) == pytest.approx(0.0)
+
+
+def test_equal_auc_checkpoints_are_told_apart_by_log_loss() -> None:
+    """Both rank the infants perfectly; only the separated one says 'low risk' to the typical."""
+    labels = {"cp": 1, "typ": 0}
+    bunched = {"cp": _windows([1.6]), "typ": _windows([1.4])}  # p ≈ 0.83 and 0.80
+    separated = {"cp": _windows([3.0]), "typ": _windows([-3.0])}  # p ≈ 0.95 and 0.05
+    auc_b, loss_b = infant_scores(ReadsFeature(), bunched, labels)
+    auc_s, loss_s = infant_scores(ReadsFeature(), separated, labels)
+    assert auc_b == auc_s == pytest.approx(1.0)
+    p_cp, p_typ = 1 / (1 + np.exp(-3.0)), 1 / (1 + np.exp(3.0))
+    assert loss_s == pytest.approx(-(np.log(p_cp) + np.log(1 - p_typ)) / 2, rel=1e-5)
+    assert loss_s < loss_b
 
 
 def test_window_probabilities_are_softmax_of_cp() -> None:
