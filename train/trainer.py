@@ -80,7 +80,9 @@ def window_probabilities(model: nn.Module, features: np.ndarray, batch: int = 12
     return np.concatenate(out)
 
 
-def infant_scores(model: nn.Module, val: dict[str, np.ndarray], labels: dict[str, int]) -> tuple[float, float]:
+def infant_scores(
+    model: nn.Module, val: dict[str, np.ndarray], labels: dict[str, int]
+) -> tuple[float, float]:
     """(AUC, log-loss) over infants, each scored by the median of its windows' CP probabilities.
 
     The log-loss breaks ties between checkpoints of equal AUC: on a small validation fold the
