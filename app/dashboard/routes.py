@@ -16,10 +16,11 @@ import plotly
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
+import frontend
 from app.dashboard.figure import all_layout_figures
 
-#: The static dashboard (HTML, CSS, JS), kept outside the Python packages: no build step.
-FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
+#: The static dashboard (HTML, CSS, JS): no build step.
+FRONTEND_DIR = Path(frontend.__file__).resolve().parent  # a package, so wheels carry it
 #: plotly.js as shipped inside the installed Python ``plotly`` package (no CDN).
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
