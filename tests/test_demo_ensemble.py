@@ -52,3 +52,4 @@ def test_it_tells_synthetic_classes_apart_at_the_default_threshold(
     assert report.classification == ("CP" if cp else "no CP"), report.risk
     assert report.validation.validated is False and "NOT CLINICALLY VALIDATED" in report.validation.label
     assert "not for clinical use" in (report.validation.model_label or "")
+    assert report.validation.training_data.startswith("synthetic, 100 infants, 30 s each")  # prose

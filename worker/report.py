@@ -152,11 +152,29 @@ def validation_from_manifest(manifest: dict[str, Any]) -> Validation:
         model_label=str(manifest["label"]) if manifest.get("label") else None,
         clinical_validation=text,
         intended_use=str(manifest.get("intended_use") or "not stated in the model manifest"),
-        training_data=None
-        if training is None
-        else (training if isinstance(training, str) else json.dumps(training)),
+        training_data=_training_sentence(training),
         validation_metrics=metrics if isinstance(metrics, dict) else {"value": metrics},
     )
+
+
+def _training_sentence(training: Any) -> str | None:
+    """The card's training data as one readable line (cards hold a dict; reports show text)."""
+    if training is None or isinstance(training, str):
+        return training
+    if not isinstance(training, dict):
+        return json.dumps(training)
+    facts = [str(training["kind"])] if training.get("kind") else []
+    if training.get("infants"):
+        facts.append(f"{training['infants']} infants")
+    if training.get("recording_s"):
+        facts.append(f"{training['recording_s']} s each")
+    if training.get("cp_share") is not None:
+        facts.append(f"{round(100 * float(training['cp_share']))} % CP")
+    head = ", ".join(facts)
+    description = str(training.get("description") or "")
+    if not head and not description:
+        return json.dumps(training, sort_keys=True)
+    return f"{head}. {description}" if head and description else head or description
 
 
 def _classification(cp: bool) -> Classification:
