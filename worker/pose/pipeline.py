@@ -66,6 +66,8 @@ SEARCH_SCALES = (1.0, 0.7, 0.5)
 #: (bench/pose_throughput.py --calibrate-qc). The winner must therefore clear a stricter bar
 #: than a single frame (PERSON_FRAME_SCORE), set between the two.
 SEARCH_PERSON_SCORE = 0.38
+#: Share of the pose progress bar that the person search accounts for when it runs.
+SEARCH_PROGRESS = 0.05
 
 Progress = Callable[[float], None]
 _T = TypeVar("_T")
@@ -455,6 +457,10 @@ def estimate_skeleton(
     if sampled_share < SEARCH_BELOW_SHARE:
         search_tried = True
         box = search_person(model, samples, frame_size, batch)
+        # The search costs seconds (some 400 views): show it as the first few percent.
+        progress_done = SEARCH_PROGRESS
+        if progress is not None:
+            progress(SEARCH_PROGRESS)
         if box is not None:
             found = run_pass(model, path, info, batch_size=batch, boxes=box[None], progress=stage())
             passes.append(found)
