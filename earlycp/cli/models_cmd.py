@@ -23,6 +23,8 @@ def list_cmd() -> None:
             except EarlyCPError as exc:
                 state = exc.code.value
             validation = entry.manifest.get("clinical_validation", "unknown")
+            if isinstance(validation, dict):  # ensemble cards: {"status": …, "statement": …}
+                validation = f"{validation.get('status', 'unknown')}: {validation.get('statement', '')}"
             typer.echo(f"{kind:9s} {name:28s} {entry.layout:11s} {state:24s} validation: {validation}")
 
 
