@@ -36,7 +36,14 @@ def make_celery() -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.job_time_limit_s,
         task_soft_time_limit=max(10, settings.job_time_limit_s - 60),
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            # kombu sweeps for expired unacknowledged messages every interval × throttle
+            # seconds (default 10 × 10): a job whose worker died would wait up to 100 s more
+            # after the visibility timeout. One cheap sorted-set query every 10 s instead.
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
         task_default_queue="earlycp",
