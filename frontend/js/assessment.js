@@ -289,7 +289,7 @@ function renderModels(report) {
   rows.push(["Intended use", v.intended_use || "—"]);
   if (v.training_data) rows.push(["Training data", v.training_data]);
   const metrics = Object.entries(v.validation_metrics || {});
-  if (metrics.length) rows.push(["Validation metrics", metrics.map(([k, m]) => `${k}: ${typeof m === "object" ? JSON.stringify(m) : m}`).join("; ")]);
+  if (metrics.length) rows.push(["Validation metrics", metrics.map(([k, m]) => `${k.replaceAll("_", " ")}: ${formatMetric(m)}`).join("; ")]);
   $("models-body").replaceChildren(
     el(
       "dl",
@@ -444,3 +444,11 @@ main().catch((err) => {
   $("page-error").replaceChildren(errorBox(err));
   $("page-error").hidden = false;
 });
+
+// Card metrics are numbers, lists of numbers or short texts: show numbers to 3 decimals.
+function formatMetric(value) {
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
+  if (Array.isArray(value)) return value.map(formatMetric).join(", ");
+  if (value && typeof value === "object") return Object.entries(value).map(([k, v]) => `${k} ${formatMetric(v)}`).join(", ");
+  return String(value);
+}
