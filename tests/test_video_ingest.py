@@ -160,3 +160,22 @@ def test_error_messages_are_for_clinicians(tmp_path: Path) -> None:
     line = err.value.cli_line()
     assert line.startswith("error[VIDEO_TOO_SHORT]: ")
     assert "5 seconds" in line
+
+
+@pytest.mark.parametrize(("ext", "codec"), [("mp4", "h264"), ("avi", "mjpeg"), ("mkv", "hevc")])
+def test_seeked_samples_are_the_frames_at_their_times(tmp_path: Path, ext: str, codec: str) -> None:
+    """The person search's samples: evenly spaced, and really the frame shown at that time."""
+    from worker.video.decode import sample_frames
+
+    def shade(i: int, t: float) -> np.ndarray:
+        return np.full((480, 640, 3), (i * 3) % 256, np.uint8)
+
+    path = write_video(tmp_path / f"shades.{ext}", shade, n_frames=300, fps=30, codec=codec)
+    info = probe(path, PERMISSIVE_LIMITS)
+    frames = sample_frames(path, info, 6)
+    assert len(frames) == 6
+    for k, frame in enumerate(frames):
+        target = (k + 0.5) * info.duration_s / 6
+        assert target - 1e-6 <= frame.timestamp < target + 2 / 30
+        index = round(frame.timestamp * 30)
+        assert abs(int(frame.image[240, 320, 0]) - (index * 3) % 256) <= 6  # lossy codecs
