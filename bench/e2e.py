@@ -9,8 +9,6 @@ PostgreSQL and Redis), same video, same run.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +16,6 @@ from pathlib import Path
 import httpx
 
 from bench.service_runner import (
-    REPO,
     SHARED,
     Process,
     base_env,
@@ -32,27 +29,10 @@ from bench.service_runner import (
 
 
 def make_video(path: Path, seconds: float, width: int, height: int) -> Path:
-    sys.path.insert(0, str(REPO))
-    import numpy as np
+    """The service tests' video (a photographed person drifting over a mattress), longer."""
+    from tests.service_fixtures import make_video as test_video
 
-    from tests.media_factory import load_photo_crop, moving_photo, write_video
-
-    media = SHARED / "test-media"
-    ann = {a["image"]: a for a in json.loads((media / "mpii" / "test_mpii.json").read_text())}[
-        "060754485.jpg"
-    ]
-    sprite = load_photo_crop(media / "mpii" / "060754485.jpg", ann["center"], 1.25 * ann["scale"] * 200)
-
-    def placement(t: float) -> tuple[float, float, float]:
-        return (
-            width / 2 + 40 * np.sin(2 * np.pi * 0.4 * t),
-            height / 2 + 20 * np.sin(2 * np.pi * 0.3 * t),
-            0.9 * height,
-        )
-
-    return write_video(
-        path, moving_photo(sprite, width, height, placement), n_frames=int(seconds * 30), fps=30
-    )
+    return test_video(path, SHARED / "test-media", seconds=seconds, width=width, height=height)
 
 
 def run_mode(mode: str, video: Path) -> dict[str, float]:

@@ -8,14 +8,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("EARLYCP_SHARED_DIR", REPO.parent / "shared"))
-PG_ADMIN_URL = os.environ.get("EARLYCP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+sys.path.insert(0, str(REPO))
+# One implementation of the test server's throw-away PostgreSQL databases (EARLYCP_TEST_PG).
+from tests.service_fixtures import create_pg_database, drop_pg_database  # noqa: E402
+
+__all__ = ["create_pg_database", "drop_pg_database"]
 
 
 def free_port() -> int:
@@ -31,26 +34,6 @@ def base_env(root: Path, **extra: str) -> dict[str, str]:
         env["EARLYCP_MODEL_DIR"] = str(SHARED / "models" / "efficientpose")
     env.update(extra)
     return env
-
-
-def create_pg_database() -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"earlycp_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_pg_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def cli(env: dict[str, str], *args: str) -> str:

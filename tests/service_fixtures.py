@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ class Database:
     kind: str
 
 
-def _pg_create() -> tuple[str, str]:
+def create_pg_database() -> tuple[str, str]:
+    """A new, empty PostgreSQL database on the test server: (name, SQLAlchemy URL)."""
     from sqlalchemy import create_engine, text
 
     name = f"earlycp_t_{uuid.uuid4().hex[:12]}"
@@ -39,7 +41,7 @@ def _pg_create() -> tuple[str, str]:
     return name, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
-def _pg_drop(name: str) -> None:
+def drop_pg_database(name: str) -> None:
     from sqlalchemy import create_engine, text
 
     from app.core.db import dispose_engines
@@ -64,12 +66,50 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
         dispose_engines()
     else:
-        name, url = _pg_create()
+        name, url = create_pg_database()
         try:
             upgrade(url)
             yield Database(url, "postgresql")
         finally:
-            _pg_drop(name)
+            drop_pg_database(name)
+
+
+def queue_skeleton_job(
+    database_url: str,
+    skeleton: Path,
+    *,
+    subject_id: str,
+    file_name: str | None = None,
+    recorded_on: date = date(2026, 11, 1),
+    callback_url: str | None = None,
+    created_by: str = "test",
+) -> tuple[str, str]:
+    """A recording whose stored file is a skeleton, with a queued job: (recording id, job id).
+
+    The worker skips pose for skeletons, so tests reach the ensemble, storage and the API fast.
+    """
+    from app.core.db import session_scope
+    from app.core.tables import Job, Recording
+
+    with session_scope(database_url) as session:
+        rec = Recording(
+            subject_id=subject_id,
+            age_weeks=12.0,
+            recorded_on=recorded_on,
+            file_name=file_name or skeleton.name,
+            path=str(skeleton),
+            size_bytes=skeleton.stat().st_size,
+            sha256="0" * 64,
+            video={},
+            callback_url=callback_url,
+            created_by=created_by,
+        )
+        session.add(rec)
+        session.flush()
+        job = Job(recording_id=rec.id, threshold=0.25)
+        session.add(job)
+        session.flush()
+        return rec.id, job.id
 
 
 def site_model_dir(root: Path, shared: Path) -> Path:

@@ -18,7 +18,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.service_fixtures import REDIS_URL, Database, make_video, service_env, upload
+from tests.service_fixtures import REDIS_URL, Database, make_video, queue_skeleton_job, service_env, upload
 from tests.service_fixtures import database as database
 
 pytestmark = pytest.mark.services
@@ -187,32 +187,12 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def _skeleton_recording(service: dict, tmp_path: Path, callback: str | None = None) -> tuple[str, str]:
     """A recording whose stored file is a skeleton: the worker then skips pose (fast path)."""
-    from app.core.db import session_scope
-    from app.core.tables import Job, Recording
     from train.synthetic import InfantSpec, generate_skeleton
 
     spec = InfantSpec("s1", 1, "bilateral", "IV", "A", 12, 20.0)
     path = tmp_path / "s1.npz"
     generate_skeleton(spec, "mpii16", seed=3).save_npz(path)
-    with session_scope(service["db"].url) as session:
-        rec = Recording(
-            subject_id="s1",
-            age_weeks=12,
-            recorded_on=__import__("datetime").date(2026, 11, 1),
-            file_name=path.name,
-            path=str(path),
-            size_bytes=path.stat().st_size,
-            sha256="0" * 64,
-            video={},
-            callback_url=callback,
-            created_by="test",
-        )
-        session.add(rec)
-        session.flush()
-        job = Job(recording_id=rec.id, threshold=0.25)
-        session.add(job)
-        session.flush()
-        return rec.id, job.id
+    return queue_skeleton_job(service["db"].url, path, subject_id="s1", callback_url=callback)
 
 
 def test_worker_result_through_rest_fhir_skeleton_webhook_and_delete(service: dict, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+from tests.service_fixtures import queue_skeleton_job
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -180,27 +182,17 @@ def _analysed_recording(database_url: str, skeleton_path: Path) -> str:
     from sqlalchemy import select
 
     from app.core.db import session_scope
-    from app.core.tables import Assessment, Job, Recording
+    from app.core.tables import Assessment
     from worker.tasks import execute_job
 
-    with session_scope(database_url) as session:
-        rec = Recording(
-            subject_id="infant-7",
-            age_weeks=12.0,
-            recorded_on=date(2026, 11, 2),
-            file_name="infant-7.mp4",
-            path=str(skeleton_path),
-            size_bytes=skeleton_path.stat().st_size,
-            sha256="0" * 64,
-            video={},
-            created_by="dashboard-test",
-        )
-        session.add(rec)
-        session.flush()
-        job = Job(recording_id=rec.id, threshold=0.25)
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    _, job_id = queue_skeleton_job(
+        database_url,
+        skeleton_path,
+        subject_id="infant-7",
+        file_name="infant-7.mp4",
+        recorded_on=date(2026, 11, 2),
+        created_by="dashboard-test",
+    )
     assert execute_job(job_id, database_url=database_url) == "succeeded"
     with session_scope(database_url) as session:
         return str(session.scalars(select(Assessment.id).where(Assessment.job_id == job_id)).one())
@@ -209,8 +201,6 @@ def _analysed_recording(database_url: str, skeleton_path: Path) -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterator[Served]:
     """The real service (create_app, embedded mode, SQLite) with a real token and assessment."""
-    import os
-
     import httpx
 
     from app.auth.tokens import create_token
@@ -227,39 +217,28 @@ def served(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterat
     name = _register_test_ensemble(models)
     skeleton_path = root / "infant.npz"
     _skeleton_with_movement(20.0).save_npz(skeleton_path)
-    env = {
-        "EARLYCP_MODEL_DIR": str(models),
-        "EARLYCP_DATA_DIR": str(root / "data"),
-        "EARLYCP_ENSEMBLE": name,
-        "EARLYCP_DATABASE_URL": None,
-        "EARLYCP_BROKER_URL": None,
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    for key, value in env.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
-    try:
-        url = get_settings().resolved_database_url()
-        with _ThreadedServer(create_app()) as base:  # embedded: migrates SQLite at start-up
-            with session_scope(url) as session:
-                _, token = create_token(session, "clinician", "dashboard test")
-            assessment_id = _analysed_recording(url, skeleton_path)
-            body = httpx.get(
-                f"{base}/api/v1/assessments/{assessment_id}", headers={"Authorization": f"Bearer {token}"}
-            ).json()
-            report = Report.model_validate(body["report"])
-            yield Served(base=base, token=token, assessment_id=assessment_id, report=report)
-    finally:
-        dispose_engines()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EARLYCP_MODEL_DIR", str(models))
+        env.setenv("EARLYCP_DATA_DIR", str(root / "data"))
+        env.setenv("EARLYCP_ENSEMBLE", name)
+        env.delenv("EARLYCP_DATABASE_URL", raising=False)  # embedded: SQLite in the data dir
+        env.delenv("EARLYCP_BROKER_URL", raising=False)
         get_settings.cache_clear()
+        try:
+            url = get_settings().resolved_database_url()
+            with _ThreadedServer(create_app()) as base:  # embedded: migrates SQLite at start-up
+                with session_scope(url) as session:
+                    _, token = create_token(session, "clinician", "dashboard test")
+                assessment_id = _analysed_recording(url, skeleton_path)
+                body = httpx.get(
+                    f"{base}/api/v1/assessments/{assessment_id}",
+                    headers={"Authorization": f"Bearer {token}"},
+                ).json()
+                report = Report.model_validate(body["report"])
+                yield Served(base=base, token=token, assessment_id=assessment_id, report=report)
+        finally:
+            dispose_engines()
+    get_settings.cache_clear()  # the environment is restored by now
 
 
 # --- the tests ---------------------------------------------------------------------------------

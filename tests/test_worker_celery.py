@@ -15,7 +15,14 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.service_fixtures import REDIS_URL, _pg_create, _pg_drop, make_video, service_env, upload
+from tests.service_fixtures import (
+    REDIS_URL,
+    create_pg_database,
+    drop_pg_database,
+    make_video,
+    service_env,
+    upload,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 BROKER_DB = 12
@@ -71,36 +78,32 @@ def distributed(
     from earlycp.config import get_settings
 
     root = tmp_path_factory.mktemp("distributed")
-    name, url = _pg_create()
+    name, url = create_pg_database()
     broker = f"{REDIS_URL}/{BROKER_DB}"
     redis.Redis.from_url(broker).flushdb()
     env = service_env(root, shared_dir, url, EARLYCP_BROKER_URL=broker, EARLYCP_VISIBILITY_TIMEOUT_S="6")
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
     from app.auth.tokens import create_token
     from app.core.db import session_scope
     from app.core.migrate import upgrade
     from app.main import create_app
 
-    workers = Workers({**os.environ, **env}, root)
-    try:
-        upgrade(url)
-        with session_scope(url) as session:
-            token = create_token(session, "integration")[1]
-        video = make_video(root / "infant.mp4", test_media, seconds=5.5, width=720)
-        with TestClient(create_app()) as client:
-            yield {"client": client, "token": token, "url": url, "video": video, "workers": workers}
-    finally:
-        workers.stop()
-        redis.Redis.from_url(broker).flushdb()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
         get_settings.cache_clear()
-        _pg_drop(name)
+        workers = Workers(dict(os.environ), root)
+        try:
+            upgrade(url)
+            with session_scope(url) as session:
+                token = create_token(session, "integration")[1]
+            video = make_video(root / "infant.mp4", test_media, seconds=5.5, width=720)
+            with TestClient(create_app()) as client:
+                yield {"client": client, "token": token, "url": url, "video": video, "workers": workers}
+        finally:
+            workers.stop()
+            redis.Redis.from_url(broker).flushdb()
+            drop_pg_database(name)
+    get_settings.cache_clear()
 
 
 def wait_job(client: TestClient, token: str, job_id: str, until, timeout: float = 240.0) -> dict:

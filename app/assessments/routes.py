@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from app.core.deps import CallerDep, SessionDep
+from app.core.deps import CallerDep, SessionDep, get_or_404
 from app.core.tables import Assessment, Recording
 from app.fhir.risk_assessment import risk_assessment
-from earlycp.errors import EarlyCPError, ErrorCode
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 #: The same resource at its place under the FHIR base (/api/v1/fhir/RiskAssessment/{id}).
@@ -18,10 +17,7 @@ fhir_router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 
 def _load(session: SessionDep, assessment_id: str) -> Assessment:
-    row = session.get(Assessment, assessment_id)
-    if row is None:
-        raise EarlyCPError(ErrorCode.NOT_FOUND, detail=f"assessment {assessment_id}")
-    return row
+    return get_or_404(session, Assessment, assessment_id, "assessment")
 
 
 def _report(row: Assessment, threshold: float | None) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -37,6 +37,16 @@ def current_token(request: Request, session: SessionDep) -> ApiToken:
 
 
 CallerDep = Annotated[ApiToken, Depends(current_token)]
+
+_Row = TypeVar("_Row")
+
+
+def get_or_404(session: Session, table: type[_Row], row_id: str, what: str) -> _Row:
+    """The row with this primary key, or the NOT_FOUND problem naming ``what`` was looked for."""
+    row = session.get(table, row_id)
+    if row is None:
+        raise EarlyCPError(ErrorCode.NOT_FOUND, detail=f"{what} {row_id}")
+    return row
 
 
 def require_admin(caller: CallerDep) -> ApiToken:

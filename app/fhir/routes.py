@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.core.deps import CallerDep, SessionDep
+from app.core.deps import CallerDep, SessionDep, get_or_404
 from app.core.tables import Recording
 from app.fhir.media import media
-from earlycp.errors import EarlyCPError, ErrorCode
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
@@ -17,7 +16,5 @@ FHIR_JSON = "application/fhir+json"
 @router.get("/Media/{recording_id}")
 def get_media(recording_id: str, session: SessionDep, _: CallerDep) -> JSONResponse:
     """The recording a RiskAssessment's ``basis`` refers to (``Media/{id}``)."""
-    recording = session.get(Recording, recording_id)
-    if recording is None:
-        raise EarlyCPError(ErrorCode.NOT_FOUND, detail=f"recording {recording_id}")
+    recording = get_or_404(session, Recording, recording_id, "recording")
     return JSONResponse(media(recording), media_type=FHIR_JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from app.core.deps import CallerDep, SessionDep
+from app.core.deps import CallerDep, SessionDep, get_or_404
 from app.core.tables import Assessment, Job, utcnow
 from app.jobs.schemas import JobOut
 from earlycp.errors import EarlyCPError, ErrorCode
@@ -14,10 +14,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 def load_job(session: SessionDep, job_id: str) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise EarlyCPError(ErrorCode.NOT_FOUND, detail=f"job {job_id}")
-    return job
+    return get_or_404(session, Job, job_id, "job")
 
 
 @router.get("/{job_id}", response_model=JobOut)

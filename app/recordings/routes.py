@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from app.core.deps import CallerDep, SessionDep
+from app.core.deps import CallerDep, SessionDep, get_or_404
 from app.core.tables import Assessment, Job, Recording
 from app.jobs.dispatch import enqueue
 from app.recordings.schemas import RecordingOut, RecordingPage, UploadAccepted, UploadForm
@@ -182,10 +182,7 @@ def list_recordings(
 
 
 def load_recording(session: SessionDep, rec_id: str) -> Recording:
-    rec = session.get(Recording, rec_id)
-    if rec is None:
-        raise EarlyCPError(ErrorCode.NOT_FOUND, detail=f"recording {rec_id}")
-    return rec
+    return get_or_404(session, Recording, rec_id, "recording")
 
 
 @router.get("/{recording_id}", response_model=RecordingOut)

@@ -309,6 +309,16 @@ def refine_boxes(keypoints: np.ndarray, frame_size: tuple[int, int]) -> np.ndarr
     )
 
 
+def decode_views(model: PoseModel, views: np.ndarray, batch_size: int) -> np.ndarray:
+    """uint8 views (N, S, S, 3) → keypoints (N, J, 3) in view pixels, ``model.streams`` calls at once."""
+
+    def estimate(start: int) -> np.ndarray:
+        return model.decode(model.infer(model.normalise(views[start : start + batch_size])))
+
+    with ThreadPoolExecutor(max_workers=model.streams, thread_name_prefix="pose-views") as pool:
+        return np.concatenate(list(pool.map(estimate, range(0, len(views), batch_size))))
+
+
 def search_windows(width: int, height: int) -> np.ndarray:
     """Square windows (K, 3) tiling the frame at a few scales with half-window overlap."""
     out = []
@@ -342,17 +352,10 @@ def search_person(
             view, vmap = square_view(image, (x0 / factor, y0 / factor, side / factor), size)
             views.append(view)
             maps.append(vmap * np.array([factor, factor, factor, factor]))
-
-    def estimate(start: int) -> np.ndarray:
-        batch = model.normalise(np.stack(views[start : start + batch_size]))
-        decoded = model.decode(model.infer(batch))
-        xy = to_frame(decoded[..., :2].astype(np.float64), np.stack(maps[start : start + batch_size]))
-        return np.concatenate([xy, decoded[..., 2:3]], axis=-1)
-
-    # Some 400 views: as many calls in flight as the model has streams (see PoseModel).
-    with ThreadPoolExecutor(max_workers=model.streams, thread_name_prefix="pose-search") as pool:
-        keypoints = list(pool.map(estimate, range(0, len(views), batch_size)))
-    kp = np.concatenate(keypoints).reshape(len(samples), len(windows), model.num_joints, 3)
+    decoded = decode_views(model, np.stack(views), batch_size)
+    xy = to_frame(decoded[..., :2].astype(np.float64), np.stack(maps))
+    kp = np.concatenate([xy, decoded[..., 2:3]], axis=-1)
+    kp = kp.reshape(len(samples), len(windows), model.num_joints, 3)
     scores = frame_scores(kp.reshape(-1, model.num_joints, 3)).reshape(len(samples), len(windows))
     best = int(np.argmax(np.median(scores, axis=0)))
     good = scores[:, best] >= PERSON_FRAME_SCORE
@@ -380,12 +383,7 @@ def letterbox_share(model: PoseModel, samples: list[tuple[np.ndarray, float]], b
     views = np.stack(
         [square_view(image, letterbox_box(image.shape[1], image.shape[0]), size)[0] for image, _ in samples]
     )
-    scores = np.concatenate(
-        [
-            frame_scores(model.decode(model.infer(model.normalise(views[s : s + batch_size]))))
-            for s in range(0, len(views), batch_size)
-        ]
-    )
+    scores = frame_scores(decode_views(model, views, batch_size))
     return float((scores >= PERSON_FRAME_SCORE).mean())
 
 
@@ -452,10 +450,10 @@ def estimate_skeleton(
     samples = _seeked_samples(path, info)
     passes: list[PassResult] = []
     result: PassResult | None = None
-    searched = refined = search_tried = False
+    searched = refined = False
     sampled_share = letterbox_share(model, samples, batch) if samples else 1.0
-    if sampled_share < SEARCH_BELOW_SHARE:
-        search_tried = True
+    search_tried = sampled_share < SEARCH_BELOW_SHARE
+    if search_tried:
         box = search_person(model, samples, frame_size, batch)
         # The search costs seconds (some 400 views): show it as the first few percent.
         progress_done = SEARCH_PROGRESS
@@ -466,7 +464,7 @@ def estimate_skeleton(
             passes.append(found)
             # Keep it when it beats what letterboxing showed on the samples (the rule of the
             # two-pass order, with the letterbox share estimated from the samples).
-            if share(found) >= SEARCH_BELOW_SHARE or share(found) > sampled_share:
+            if share(found) > sampled_share:
                 result, searched = found, True
     if result is None:
         # 2. The manifest's way: whole letterboxed frames. Without seeked samples they are
